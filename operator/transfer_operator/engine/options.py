@@ -1,0 +1,26 @@
+"""What a transfer may do, independent of where the request came from (CRD or CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+
+
+class Overwrite(StrEnum):
+    NEVER = "Never"
+    IF_DIFFERENT = "IfDifferent"
+    ALWAYS = "Always"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOptions:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    overwrite: Overwrite = Overwrite.IF_DIFFERENT
+    verify: bool = True
+    delete_source: bool = False
+    bandwidth_limit: int | None = None  # bytes per second, across all streams of a transfer
+    concurrency: int = 4  # objects in flight at once
+    part_size: int = DEFAULT_PART_SIZE  # bytes held per stream: memory ~ part_size x concurrency

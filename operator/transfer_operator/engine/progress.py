@@ -1,0 +1,38 @@
+"""Counters the engine bumps and its caller samples (status patches, progress bar)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Progress:
+    """Mutated in place by the engine; readers take `snapshot()` whenever they like.
+
+    Skipped objects count as done: `percent` answers "how much of the job is finished".
+    """
+
+    bytes_done: int = 0
+    bytes_total: int = 0
+    objects_done: int = 0
+    objects_total: int = 0
+    objects_copied: int = 0
+    objects_skipped: int = 0
+
+    @property
+    def percent(self) -> int:
+        if self.bytes_total:
+            return min(100, self.bytes_done * 100 // self.bytes_total)
+        if self.objects_total:
+            return self.objects_done * 100 // self.objects_total
+        return 0
+
+    def snapshot(self) -> Progress:
+        return Progress(
+            self.bytes_done,
+            self.bytes_total,
+            self.objects_done,
+            self.objects_total,
+            self.objects_copied,
+            self.objects_skipped,
+        )

@@ -1,0 +1,64 @@
+"""The contract between the engine and every storage adapter.
+
+Kept deliberately small: list, stat, stream a read, stream a write that becomes visible
+only on `commit`, delete. Anything a backend can do better (server-side copy, provider
+checksums) is an optional capability added when a backend needs it, not a wider protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One object (or file) as listed: its key within the store and its size in bytes."""
+
+    key: str
+    size: int
+
+
+class Upload(Protocol):
+    """A destination object being written; invisible to readers until `commit`."""
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def commit(self, sha256: str, *, verify: bool) -> None:
+        """Make the object visible atomically.
+
+        With `verify`, the store first checks that what it holds hashes to `sha256` and
+        raises `ChecksumMismatch` (leaving nothing visible) when it does not.
+        """
+        ...
+
+    async def abort(self) -> None:
+        """Discard everything written so far. Safe to call more than once."""
+        ...
+
+
+class Store(Protocol):
+    """One bucket, container or directory tree, addressed by keys with `/` separators."""
+
+    async def stat(self, key: str) -> ObjectInfo | None:
+        """The object at `key`, or None when there is none."""
+        ...
+
+    def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """Every object whose key starts with `prefix`, recursively, in no promised order."""
+        ...
+
+    def read(self, key: str, chunk_size: int) -> AsyncIterator[bytes]:
+        """The object's bytes in chunks of at most `chunk_size`."""
+        ...
+
+    async def sha256(self, key: str) -> str:
+        """The object's sha256 (hex): recorded metadata when the store has it, else hashed."""
+        ...
+
+    async def open_upload(self, key: str) -> Upload: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def close(self) -> None: ...
