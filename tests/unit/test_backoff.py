@@ -26,7 +26,17 @@ def test_ceiling_grows_monotonically_to_the_cap(attempt: int, initial: float, ca
 
 
 def test_ceiling_doubles() -> None:
-    assert [backoff_ceiling(n, 2, 300) for n in range(1, 10)] == [2, 4, 8, 16, 32, 64, 128, 256, 300]
+    assert [backoff_ceiling(n, 2, 300) for n in range(1, 10)] == [
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+        128,
+        256,
+        300,
+    ]
 
 
 @pytest.mark.parametrize("draw", [-0.1, 1.0])

@@ -49,7 +49,9 @@ async def test_single_file_copy_streams_and_reports_checksum(payload: Path, tmp_
     result = await run_transfer(url(payload), url(dst), SMALL_PARTS, progress)
     assert dst.read_bytes() == payload.read_bytes()
     assert result.sha256 == sha256(payload)
-    assert (progress.bytes_done, progress.bytes_total, progress.percent) == (1_000_003,) * 2 + (100,)
+    assert (progress.bytes_done, progress.bytes_total, progress.percent) == (1_000_003,) * 2 + (
+        100,
+    )
     assert (progress.objects_done, progress.objects_copied) == (1, 1)
     assert leftovers(tmp_path) == []
 
@@ -130,7 +132,9 @@ async def test_failure_mid_stream_leaves_no_partial_destination_and_retry_succee
     flaky = FlakyStore(fail_after=3)
     progress = Progress()
     with pytest.raises(TransferError) as caught:
-        await run_transfer(url(payload), url(dst), SMALL_PARTS, progress, store_factory=lambda _: flaky)
+        await run_transfer(
+            url(payload), url(dst), SMALL_PARTS, progress, store_factory=lambda _: flaky
+        )
     assert caught.value.retryable and caught.value.reason == "ConnectionReset"
     assert not dst.exists()
     assert leftovers(tmp_path) == []
@@ -147,11 +151,13 @@ class CorruptingUpload(FileUpload):
 
 
 class CorruptingStore(FileStore):
-    async def open_upload(self, key: str) -> FileUpload:
-        return CorruptingUpload(Path("/" + key))
+    async def open_upload(self, key: str, writer_id: str) -> FileUpload:
+        return CorruptingUpload(Path("/" + key), writer_id)
 
 
-async def test_checksum_mismatch_keeps_nothing_and_is_retryable(payload: Path, tmp_path: Path) -> None:
+async def test_checksum_mismatch_keeps_nothing_and_is_retryable(
+    payload: Path, tmp_path: Path
+) -> None:
     dst = tmp_path / "dst.bin"
     dst.write_bytes(b"previous version")
     stores: dict[str, Store] = {"src": FileStore(), "dst": CorruptingStore()}
@@ -188,7 +194,19 @@ async def test_bandwidth_limit_slows_the_copy(tmp_path: Path) -> None:
     assert time.monotonic() - started >= 1.8
 
 
-async def test_identical_destination_is_skipped_under_if_different(payload: Path, tmp_path: Path) -> None:
+async def test_a_restarted_writer_replaces_its_own_leftovers(payload: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "dst.bin"
+    stale = tmp_path / f".dst.bin.request-uid{PARTIAL_SUFFIX}"
+    stale.write_bytes(b"left by a writer killed with SIGKILL")
+    options = TransferOptions(writer_id="request-uid")
+    await run_transfer(url(payload), url(dst), options)
+    assert leftovers(tmp_path) == []
+    assert dst.read_bytes() == payload.read_bytes()
+
+
+async def test_identical_destination_is_skipped_under_if_different(
+    payload: Path, tmp_path: Path
+) -> None:
     dst = tmp_path / "dst.bin"
     await run_transfer(url(payload), url(dst), SMALL_PARTS)
     inode = dst.stat().st_ino

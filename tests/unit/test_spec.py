@@ -47,7 +47,10 @@ def test_full_spec() -> None:
     [
         ({"source": {"url": "ftp://x/y"}}, "spec.source.url: unsupported URL scheme 'ftp'"),
         ({"source": None}, "spec.source.url is required"),
-        ({"destination": {"url": "https://example.com/x"}}, "https:// is supported as a source only"),
+        (
+            {"destination": {"url": "https://example.com/x"}},
+            "https:// is supported as a source only",
+        ),
         ({"destination": {"url": "file:///data/a.bin"}}, "must differ"),
         ({"retry": {"initialDelaySeconds": 60, "maxDelaySeconds": 10}}, "must not exceed"),
         ({"retry": {"maxAttempts": 0}}, "spec.retry.maxAttempts must be an integer from 1 to 100"),

@@ -6,6 +6,8 @@ bucket) uniformly over the window instead of in synchronised waves.
 
 from __future__ import annotations
 
+import math
+
 
 def backoff_ceiling(attempt: int, initial: float, cap: float) -> float:
     """The window after failed attempt `attempt` (1-based): min(cap, initial * 2^(attempt-1))."""
@@ -14,7 +16,7 @@ def backoff_ceiling(attempt: int, initial: float, cap: float) -> float:
     # Compare exponents first so a large attempt number cannot overflow a float.
     if attempt - 1 >= 64:
         return cap
-    return min(cap, initial * 2 ** (attempt - 1))
+    return min(cap, math.ldexp(initial, attempt - 1))
 
 
 def full_jitter(attempt: int, initial: float, cap: float, draw: float) -> float:

@@ -24,3 +24,6 @@ class TransferOptions:
     bandwidth_limit: int | None = None  # bytes per second, across all streams of a transfer
     concurrency: int = 4  # objects in flight at once
     part_size: int = DEFAULT_PART_SIZE  # bytes held per stream: memory ~ part_size x concurrency
+    # Names this writer's temporary uploads, so a writer restarted after a crash replaces what
+    # it left instead of orphaning it. The operator passes the request's uid; None = random.
+    writer_id: str | None = None

@@ -36,3 +36,12 @@ class Progress:
             self.objects_copied,
             self.objects_skipped,
         )
+
+
+def format_bytes(count: float) -> str:
+    """Binary units, as `kubectl` and rclone print them: 1.5 MiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(count) < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError("unreachable")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import posixpath
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -99,6 +100,7 @@ class _Copier:
         self._options = options
         self._progress = progress
         self._limiter = RateLimiter(options.bandwidth_limit) if options.bandwidth_limit else None
+        self._writer_id = options.writer_id or secrets.token_hex(8)
         self.last_sha256: str | None = None
 
     async def run(self, items: list[CopyItem]) -> None:
@@ -150,7 +152,7 @@ class _Copier:
         return (True, source_sha) if source_sha == destination_sha else (False, None)
 
     async def _stream(self, item: CopyItem) -> str:
-        upload = await self._destination.open_upload(item.destination_key)
+        upload = await self._destination.open_upload(item.destination_key, self._writer_id)
         digest = hashlib.sha256()
         sent = 0
         try:

@@ -14,7 +14,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -64,10 +63,10 @@ def _cached_sha256(path: Path) -> str | None:
 
 
 class FileUpload:
-    def __init__(self, final: Path) -> None:
+    def __init__(self, final: Path, writer_id: str) -> None:
         self._final = final
-        self._temp = final.with_name(f".{final.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
-        self._file = self._temp.open("xb")
+        self._temp = final.with_name(f".{final.name}.{writer_id}{PARTIAL_SUFFIX}")
+        self._file = self._temp.open("wb")  # truncates what this writer left if it crashed
 
     async def write(self, chunk: bytes) -> None:
         try:
@@ -165,11 +164,11 @@ class FileStore:
         except OSError as exc:
             raise _error(exc, path) from None
 
-    async def open_upload(self, key: str) -> FileUpload:
+    async def open_upload(self, key: str, writer_id: str) -> FileUpload:
         path = self._path(key)
         try:
             await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-            return await asyncio.to_thread(FileUpload, path)
+            return await asyncio.to_thread(FileUpload, path, writer_id)
         except OSError as exc:
             raise _error(exc, path) from None
 

@@ -1,0 +1,1 @@
+"""kopf glue. Importing `transfer_operator.controller.handlers` registers the handlers."""

@@ -1,0 +1,1 @@
+"""JSON logs, Prometheus metrics: how operators of the operator see what it does."""
