@@ -1,4 +1,4 @@
-"""The phase state machine: every documented transition, and invariants under random event streams."""
+"""The phase state machine: each documented transition, and invariants under random events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transfer_operator.api.control import control_events, dead_letter_label
 from transfer_operator.api.machine import (
     Accepted,
     AttemptFailed,
@@ -90,24 +91,22 @@ def test_permanent_error_fails_without_burning_retries() -> None:
     assert result.notice is not None and result.notice.type == "Warning"
 
 
-def test_exhausted_retries_dead_letter_with_label_and_warning() -> None:
+def test_exhausted_retries_dead_letter_with_a_warning() -> None:
     result = run(Accepted(), Started(), fail(), Started(), fail(), Started(), fail())
     assert result.status.phase is Phase.DEAD_LETTERED
     assert result.status.attempts == 3
-    assert result.dead_letter is True
     assert conditions(result.status)["DeadLettered"] == ("True", "RetriesExhausted")
     assert result.notice is not None
     assert (result.notice.type, result.notice.reason) == ("Warning", "DeadLettered")
     assert "gave up after 3 attempts" in result.notice.message
 
 
-def test_redrive_from_dead_letter_resets_and_removes_label() -> None:
+def test_redrive_from_dead_letter_resets_attempts() -> None:
     dead = run(Accepted(), Started(), fail(), Started(), fail(), Started(), fail()).status
     result = step(dead, Redrive("1"))
     assert result.status.phase is Phase.PENDING
     assert result.status.attempts == 0
     assert result.status.last_redrive == "1"
-    assert result.dead_letter is False
     assert conditions(result.status)["DeadLettered"] == ("False", "NotDeadLettered")
     # The same token again is a no-op; a new one on a pending request only records it.
     assert step(result.status, Redrive("1")).status == result.status
@@ -177,12 +176,9 @@ policies = st.builds(
 @given(st.lists(events, max_size=40), policies)
 def test_invariants_hold_for_any_event_sequence(stream: list[Event], policy: RetryPolicy) -> None:
     status = Status()
-    labelled = False
     for event in stream:
         result = transition(status, event, policy=policy, generation=1, now=NOW)
         new = result.status
-        if result.dead_letter is not None:
-            labelled = result.dead_letter
         # attempts never exceed the policy, and only Started raises them, by one
         assert 0 <= new.attempts <= policy.max_attempts
         if new.attempts > status.attempts:
@@ -190,8 +186,6 @@ def test_invariants_hold_for_any_event_sequence(stream: list[Event], policy: Ret
         # a Succeeded request never leaves Succeeded except by an explicit re-drive
         if status.phase is Phase.SUCCEEDED and new.phase is not Phase.SUCCEEDED:
             assert isinstance(event, Redrive)
-        # the dead-letter label is set exactly while the phase is DeadLettered
-        assert labelled == (new.phase is Phase.DEAD_LETTERED)
         if new.phase is not None:
             ready = new.condition("Ready")
             assert ready and (ready.status == "True") == (new.phase is Phase.SUCCEEDED)
@@ -210,3 +204,24 @@ def test_invariants_hold_for_any_event_sequence(stream: list[Event], policy: Ret
         # the wire form round-trips
         assert Status.from_dict(new.to_dict()) == new
         status = new
+
+
+def test_dead_letter_label_follows_the_phase() -> None:
+    dead = run(Accepted(), Started(), fail(), Started(), fail(), Started(), fail()).status
+    label = "transfer.dev/dead-letter"
+    assert dead_letter_label({}, dead) == {label: "true"}
+    assert dead_letter_label({label: "true"}, dead) is None
+    redriven = step(dead, Redrive("1")).status
+    assert dead_letter_label({label: "true"}, redriven) == {label: None}
+    assert dead_letter_label({}, redriven) is None
+
+
+def test_control_events_from_user_edits() -> None:
+    running = run(Accepted(), Started()).status
+    assert control_events({"suspend": True}, {}, running) == [Suspend()]
+    assert control_events({}, {}, running) == []
+    suspended = step(running, Suspend()).status
+    assert control_events({"suspend": False}, {}, suspended) == [Resume()]
+    assert control_events({}, {"transfer.dev/redrive": "7"}, suspended) == [Redrive("7"), Resume()]
+    recorded = step(suspended, Redrive("7")).status
+    assert control_events({"suspend": True}, {"transfer.dev/redrive": "7"}, recorded) == []

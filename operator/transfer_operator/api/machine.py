@@ -1,7 +1,8 @@
 """The phase state machine: (status, event) -> transition. Pure and total.
 
 Handlers in `controller/` only apply what this returns: the new status (patched to
-`/status`), whether the dead-letter label must be set or removed, and the Event to post.
+`/status`) and the Event to post. The dead-letter label follows the phase (see
+`api.control.dead_letter_label`), so it is reconciled from status rather than transitioned.
 Events that make no sense in the current phase return the status unchanged, so a
 duplicate or late watch event can never move a request backwards.
 
@@ -98,12 +99,7 @@ class Notice:
 @dataclass(frozen=True, slots=True)
 class Transition:
     status: Status
-    dead_letter: bool | None = None  # True: set the label, False: remove it, None: leave it
     notice: Notice | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.dead_letter is not None or self.notice is not None
 
 
 # ---- the machine --------------------------------------------------------------------------
@@ -182,7 +178,6 @@ def transition(
                 dead = replace(failed, completion_time=stamp)
                 return Transition(
                     _enter(dead, Phase.DEAD_LETTERED, stamp, generation, "RetriesExhausted", text),
-                    dead_letter=True,
                     notice=Notice("Warning", "DeadLettered", text),
                 )
             delay = full_jitter(
@@ -238,7 +233,6 @@ def transition(
             message = f"re-driven from {phase.value} ({REDRIVE_ANNOTATION}={token})"
             return Transition(
                 _enter(fresh, Phase.PENDING, stamp, generation, "Redriven", message),
-                dead_letter=False if phase is Phase.DEAD_LETTERED else None,
                 notice=Notice("Normal", "Redriven", message),
             )
 

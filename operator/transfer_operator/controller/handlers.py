@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from transfer_operator.api.control import control_events
+from transfer_operator.api.control import control_events, dead_letter_label
 from transfer_operator.api.status import ACTIVE, Status
 from transfer_operator.controller.kube import GROUP, PLURAL, VERSION, KubeClient
 from transfer_operator.controller.runner import Runner, ref_of
@@ -24,8 +24,16 @@ from transfer_operator.observability import metrics
 PREFIX = "transfer.dev"
 
 
+class _QuietObserve(logging.Filter):
+    """kopf logs each `observe` call at INFO: one line per watch event per object, no news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Handler 'observe' succeeded."
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    logging.getLogger("kopf.objects").addFilter(_QuietObserve())
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -67,11 +75,12 @@ async def observe(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: A
     _count_phase(memo, uid, None if deleted else body.get("status", {}).get("phase"))
     if deleted or body["metadata"].get("deletionTimestamp"):
         return
+    meta = body["metadata"]
     status = Status.from_dict(body.get("status"))
     runner: Runner = memo.runner
-    for control in control_events(
-        body.get("spec", {}), body["metadata"].get("annotations", {}), status
-    ):
+    if patch := dead_letter_label(meta.get("labels", {}), status):
+        await runner.client.patch_labels(ref_of(body), patch)
+    for control in control_events(body.get("spec", {}), meta.get("annotations", {}), status):
         status = await runner.apply(ref_of(body), control)
 
 

@@ -8,6 +8,7 @@ a user's suspend) can never interleave: the loser re-reads and the machine decid
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -18,13 +19,13 @@ from typing import Any, cast
 import kopf
 
 from transfer_operator.api.machine import (
-    DEAD_LETTER_LABEL,
     Accepted,
     AttemptFailed,
     Event,
     Rejected,
     Started,
     Succeeded,
+    Transition,
     transition,
 )
 from transfer_operator.api.spec import RetryPolicy, SpecInvalid, TransferSpec, parse_spec
@@ -73,21 +74,25 @@ class Runner:
             if result.status == current:
                 return current
             try:
-                await self.client.patch_status(
-                    ref, result.status.to_dict(), obj["metadata"]["resourceVersion"]
-                )
+                # Shielded: once the new status is written, its Event and metrics must follow
+                # even if kopf cancels this daemon because of the very change just written.
+                await asyncio.shield(self._commit(ref, obj, current, result))
             except Conflict:
                 continue
-            if result.dead_letter is not None:
-                value = "true" if result.dead_letter else None
-                await self.client.patch_labels(ref, {DEAD_LETTER_LABEL: value})
-            if result.notice:
-                kopf.event(
-                    cast(kopf.Body, obj), type=result.notice.type, reason=result.notice.reason,
-                    message=result.notice.message,
-                )  # fmt: skip
-            self._observe(ref, current, result.status)
             return result.status
+
+    async def _commit(
+        self, ref: Ref, obj: dict[str, Any], current: Status, result: Transition
+    ) -> None:
+        await self.client.patch_status(
+            ref, result.status.to_dict(), obj["metadata"]["resourceVersion"]
+        )
+        if result.notice:
+            kopf.event(
+                cast(kopf.Body, obj), type=result.notice.type, reason=result.notice.reason,
+                message=result.notice.message,
+            )  # fmt: skip
+        self._observe(ref, current, result.status)
 
     @staticmethod
     def _observe(ref: Ref, old: Status, new: Status) -> None:
@@ -154,7 +159,8 @@ class Runner:
         progress = Progress()
         options = replace(spec.options, writer_id=ref.uid)
         schemes = (parse_url(spec.source.url).scheme, parse_url(spec.destination.url).scheme)
-        reporter = asyncio.create_task(self._report(ref, progress, schemes))
+        finished = asyncio.Event()
+        reporter = asyncio.create_task(self._report(ref, progress, schemes, finished))
         started = time.monotonic()
         metrics.ATTEMPTS.inc()
         metrics.IN_FLIGHT.inc()
@@ -185,21 +191,29 @@ class Runner:
             log.info("attempt succeeded", summary=summary, sha256=result.sha256)
         finally:
             metrics.IN_FLIGHT.dec()
-            reporter.cancel()
+            # Let an in-flight progress patch land before the outcome is written, so a stale
+            # progress snapshot can never overwrite the final one.
+            finished.set()
+            await reporter
         duration = time.monotonic() - started
         metrics.DURATION.labels(
             "succeeded" if isinstance(outcome, Succeeded) else "failed"
         ).observe(duration)
         return outcome
 
-    async def _report(self, ref: Ref, progress: Progress, schemes: tuple[str, str]) -> None:
+    async def _report(
+        self, ref: Ref, progress: Progress, schemes: tuple[str, str], finished: asyncio.Event
+    ) -> None:
         """Patch `status.progress` every interval, only when something visible changed."""
         counter = metrics.BYTES.labels(*schemes)
         last_bytes, last_time = 0, time.monotonic()
         last_shown: ProgressStatus | None = None
         try:
             while True:
-                await asyncio.sleep(self.progress_interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finished.wait(), self.progress_interval)
+                if finished.is_set():
+                    return
                 now, snap = time.monotonic(), progress.snapshot()
                 delta = snap.bytes_done - last_bytes
                 counter.inc(max(0, delta))

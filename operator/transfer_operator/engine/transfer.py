@@ -100,6 +100,11 @@ class _Copier:
         self._options = options
         self._progress = progress
         self._limiter = RateLimiter(options.bandwidth_limit) if options.bandwidth_limit else None
+        # Under a bandwidth limit, read slices of about a quarter second's worth, so bytes
+        # flow (and progress moves) steadily instead of one part per many seconds.
+        self._chunk_size = options.part_size
+        if options.bandwidth_limit:
+            self._chunk_size = max(16 * 1024, min(options.part_size, options.bandwidth_limit // 4))
         self._writer_id = options.writer_id or secrets.token_hex(8)
         self.last_sha256: str | None = None
 
@@ -156,7 +161,7 @@ class _Copier:
         digest = hashlib.sha256()
         sent = 0
         try:
-            async for chunk in self._source.read(item.source_key, self._options.part_size):
+            async for chunk in self._source.read(item.source_key, self._chunk_size):
                 if self._limiter:
                     await self._limiter.acquire(len(chunk))
                 # hashlib drops the GIL on large buffers: hashing in a thread keeps the loop free.

@@ -1,0 +1,3 @@
+from transfer_operator.cli import main
+
+main()
