@@ -35,6 +35,9 @@ fmt: install
 typecheck: install
 	$(BIN)/mypy
 
+demo: install
+	hack/demo
+
 cluster-up:
 	hack/cluster up
 

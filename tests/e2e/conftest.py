@@ -1,7 +1,7 @@
 """End-to-end fixtures: a real API server, the operator as a real process, kubectl as a user.
 
 With $KUBECONFIG set, the suite uses that cluster (kind, k3d, a real one); otherwise it
-starts the local control plane from `hack/cluster` and stops it again if it started it.
+starts a local control plane of its own with `hack/cluster` and stops it at the end.
 The operator always runs here, as `transfer-operator run`, with its JSON log in a file.
 """
 
@@ -81,14 +81,15 @@ def kube_env() -> Iterator[dict[str, str]]:
     if os.environ.get("KUBECONFIG"):
         yield env
         return
+    # A cluster of the suite's own, beside any `make demo` cluster (and its operator, which
+    # would otherwise race the operator under test for the same requests).
+    os.environ["TRANSFER_OPERATOR_CLUSTER_DIR"] = str(REPO / ".cluster-e2e")
     cluster = _load_local_cluster()
-    started = not cluster.status().get("up")
     env.update(cluster.up())
     try:
         yield env
     finally:
-        if started:
-            cluster.down()
+        cluster.down()
 
 
 @pytest.fixture(scope="session")
