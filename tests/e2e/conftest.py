@@ -212,6 +212,14 @@ class Requests:
             "spec": spec,
         }
 
+    def patch_spec(
+        self, name: str, spec: dict[str, Any], check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        patch = json.dumps({"spec": spec})
+        return self.kubectl.run(
+            "patch", "tr", name, "-n", self.namespace, "--type=merge", "-p", patch, check=check
+        )
+
     def get(self, name: str) -> dict[str, Any]:
         obj: dict[str, Any] = self.kubectl.json("get", "tr", name, "-n", self.namespace)
         return obj

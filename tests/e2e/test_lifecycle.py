@@ -137,18 +137,8 @@ def test_source_and_destination_are_immutable(requests: Requests, tmp_path: Path
         },
     )
     for field in ("source", "destination"):
-        patch = json.dumps({"spec": {field: {"url": file_url(tmp_path / "elsewhere")}}})
-        result = requests.kubectl.run(
-            "patch",
-            "tr",
-            "pinned",
-            "-n",
-            requests.namespace,
-            "--type=merge",
-            "-p",
-            patch,
-            check=False,
-        )
+        change = {field: {"url": file_url(tmp_path / "elsewhere")}}
+        result = requests.patch_spec("pinned", change, check=False)
         assert result.returncode != 0
         assert f"spec.{field}.url is immutable" in result.stderr, result.stderr
 
@@ -272,41 +262,14 @@ def test_suspend_and_resume(requests: Requests, tmp_path: Path) -> None:
     assert not destination.exists()
 
     # Suspending a running transfer stops it at once and leaves nothing partial.
-    requests.kubectl.run(
-        "patch",
-        "tr",
-        "later",
-        "-n",
-        requests.namespace,
-        "--type=merge",
-        "-p",
-        '{"spec": {"suspend": false, "bandwidthLimit": "1Mi"}}',
-    )
+    requests.patch_spec("later", {"suspend": False, "bandwidthLimit": "1Mi"})
     requests.wait("later", lambda o: o["status"].get("progress", {}).get("bytesDone", 0) > 0)
-    requests.kubectl.run(
-        "patch",
-        "tr",
-        "later",
-        "-n",
-        requests.namespace,
-        "--type=merge",
-        "-p",
-        '{"spec": {"suspend": true}}',
-    )
+    requests.patch_spec("later", {"suspend": True})
     obj = requests.wait_phase("later", "Suspended")
     requests.wait("later", lambda _: not leftovers(tmp_path), timeout=10, what="temp file removed")
     assert not destination.exists()
 
-    requests.kubectl.run(
-        "patch",
-        "tr",
-        "later",
-        "-n",
-        requests.namespace,
-        "--type=merge",
-        "-p",
-        '{"spec": {"suspend": false, "bandwidthLimit": null}}',
-    )
+    requests.patch_spec("later", {"suspend": False, "bandwidthLimit": None})
     obj = requests.wait_phase("later", "Succeeded")
     assert obj["status"]["attempts"] == 1  # suspended attempts are given back
     assert hashlib.sha256(destination.read_bytes()).hexdigest() == digest

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from typing import Any
@@ -17,7 +18,7 @@ import kopf
 
 from transfer_operator.api.control import control_events, dead_letter_label
 from transfer_operator.api.status import ACTIVE, Status
-from transfer_operator.controller.kube import GROUP, PLURAL, VERSION, KubeClient
+from transfer_operator.controller.kube import GROUP, PLURAL, VERSION, Gone, KubeClient
 from transfer_operator.controller.runner import Runner, ref_of
 from transfer_operator.observability import metrics
 
@@ -62,7 +63,8 @@ def _is_active(spec: kopf.Spec, status: kopf.Status, **_: Any) -> bool:
 @kopf.daemon(GROUP, VERSION, PLURAL, id="transfer", when=_is_active, cancellation_timeout=30)
 async def transfer(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     runner: Runner = memo.runner
-    await runner.run(ref_of(body), body)
+    with contextlib.suppress(Gone):  # deleted meanwhile: kopf is about to stop us anyway
+        await runner.run(ref_of(body), body)
     # Returning would mark the daemon done for this process's lifetime; instead wait for the
     # filter to stop matching (our own terminal status patch), so a re-drive respawns it.
     await asyncio.Event().wait()
@@ -78,10 +80,11 @@ async def observe(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: A
     meta = body["metadata"]
     status = Status.from_dict(body.get("status"))
     runner: Runner = memo.runner
-    if patch := dead_letter_label(meta.get("labels", {}), status):
-        await runner.client.patch_labels(ref_of(body), patch)
-    for control in control_events(body.get("spec", {}), meta.get("annotations", {}), status):
-        status = await runner.apply(ref_of(body), control)
+    with contextlib.suppress(Gone):
+        if patch := dead_letter_label(meta.get("labels", {}), status):
+            await runner.client.patch_labels(ref_of(body), patch)
+        for control in control_events(body.get("spec", {}), meta.get("annotations", {}), status):
+            status = await runner.apply(ref_of(body), control)
 
 
 def _count_phase(memo: kopf.Memo, uid: str, phase: str | None) -> None:
