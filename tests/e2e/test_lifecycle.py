@@ -370,3 +370,63 @@ def test_metrics_are_exposed(requests: Requests, operator: OperatorProcess, tmp_
         'transfer_operator_requests{phase="Succeeded"}',
     ):
         assert name in text, name
+
+
+def test_missing_credentials_secret_fails_precisely(requests: Requests, tmp_path: Path) -> None:
+    write_random(tmp_path / "a.bin", 10)
+    requests.create(
+        "no-secret",
+        {
+            "source": {
+                "url": file_url(tmp_path / "a.bin"),
+                "credentialsSecretRef": {"name": "gone"},
+            },
+            "destination": {"url": file_url(tmp_path / "b.bin")},
+        },
+    )
+    status = requests.wait_phase("no-secret", "Failed")["status"]
+    assert status["attempts"] == 1
+    assert status["lastError"]["reason"] == "CredentialsSecretNotFound"
+    assert status["lastError"]["message"] == f"Secret {requests.namespace}/gone does not exist"
+    assert not (tmp_path / "b.bin").exists()
+
+
+def test_secret_values_never_leave_the_secret(
+    requests: Requests, operator: OperatorProcess, tmp_path: Path
+) -> None:
+    canary = "CANARY-d0n7-l34k-" + os.urandom(8).hex()
+    requests.kubectl.run(
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "-n",
+        requests.namespace,
+        f"--from-literal=AWS_SECRET_ACCESS_KEY={canary}",
+        f"--from-literal=AWS_ACCESS_KEY_ID={canary}",
+    )
+    write_random(tmp_path / "a.bin", 10)
+    ref = {"credentialsSecretRef": {"name": "creds"}}
+    requests.create(
+        "with-secret",
+        {
+            "source": {"url": file_url(tmp_path / "a.bin"), **ref},
+            "destination": {"url": file_url(tmp_path / "b.bin"), **ref},
+        },
+    )
+    requests.wait_phase("with-secret", "Succeeded")
+    requests.create(
+        "failing",
+        {
+            "source": {"url": file_url(tmp_path / "nope"), **ref},
+            "destination": {"url": file_url(tmp_path / "c.bin"), **ref},
+        },
+    )
+    requests.wait_phase("failing", "Failed")
+    seen = [
+        json.dumps(requests.get("with-secret")),
+        json.dumps(requests.get("failing")),
+        json.dumps(requests.events("with-secret") + requests.events("failing")),
+        operator.log_path.read_text(),
+    ]
+    assert not any(canary in text for text in seen)

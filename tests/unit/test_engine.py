@@ -13,7 +13,7 @@ import pytest
 
 from transfer_operator.engine import Overwrite, Progress, TransferOptions, run_transfer
 from transfer_operator.errors import ChecksumMismatch, NotFound, TransferError
-from transfer_operator.storage import Location, Store
+from transfer_operator.storage import Location, Store, StoreConfig
 from transfer_operator.storage.file import PARTIAL_SUFFIX, FileStore, FileUpload
 
 SMALL_PARTS = TransferOptions(part_size=64 * 1024)
@@ -133,7 +133,7 @@ async def test_failure_mid_stream_leaves_no_partial_destination_and_retry_succee
     progress = Progress()
     with pytest.raises(TransferError) as caught:
         await run_transfer(
-            url(payload), url(dst), SMALL_PARTS, progress, store_factory=lambda _: flaky
+            url(payload), url(dst), SMALL_PARTS, progress, store_factory=lambda *_: flaky
         )
     assert caught.value.retryable and caught.value.reason == "ConnectionReset"
     assert not dst.exists()
@@ -162,7 +162,7 @@ async def test_checksum_mismatch_keeps_nothing_and_is_retryable(
     dst.write_bytes(b"previous version")
     stores: dict[str, Store] = {"src": FileStore(), "dst": CorruptingStore()}
 
-    def factory(location: Location) -> Store:
+    def factory(location: Location, _: StoreConfig) -> Store:
         return stores["src" if location.key == str(payload).lstrip("/") else "dst"]
 
     with pytest.raises(ChecksumMismatch) as caught:

@@ -9,12 +9,15 @@ calls are synchronous, so each runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import pykube
 import requests
+
+from transfer_operator.errors import AccessDenied, NotFound
 
 GROUP = "transfer.dev"
 VERSION = "v1alpha1"
@@ -48,6 +51,25 @@ class KubeClient:
 
     async def get(self, ref: Ref) -> dict[str, Any]:
         return await self._call("GET", ref)
+
+    async def get_secret_data(self, namespace: str, name: str) -> dict[str, str]:
+        """A Secret's decoded data. Values are never logged or put in messages."""
+
+        def call() -> requests.Response:
+            response: requests.Response = self._api.get(
+                version="v1", namespace=namespace, url=f"secrets/{name}"
+            )
+            return response
+
+        response = await asyncio.to_thread(call)
+        where = f"Secret {namespace}/{name}"
+        if response.status_code == 404:
+            raise NotFound(f"{where} does not exist", reason="CredentialsSecretNotFound")
+        if response.status_code == 403:
+            raise AccessDenied(f"the operator may not read {where}; check its RBAC")
+        response.raise_for_status()
+        data = response.json().get("data") or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     async def patch_status(
         self, ref: Ref, status: dict[str, Any], resource_version: str | None = None

@@ -28,7 +28,13 @@ from transfer_operator.api.machine import (
     Transition,
     transition,
 )
-from transfer_operator.api.spec import RetryPolicy, SpecInvalid, TransferSpec, parse_spec
+from transfer_operator.api.spec import (
+    Endpoint,
+    RetryPolicy,
+    SpecInvalid,
+    TransferSpec,
+    parse_spec,
+)
 from transfer_operator.api.status import ACTIVE, Phase, ProgressStatus, Status, parse_time
 from transfer_operator.controller.kube import Conflict, KubeClient, Ref
 from transfer_operator.engine import Progress, run_transfer
@@ -36,7 +42,7 @@ from transfer_operator.engine.progress import format_bytes
 from transfer_operator.errors import TransferError
 from transfer_operator.observability import metrics
 from transfer_operator.observability.logging import get_logger
-from transfer_operator.storage import parse_url
+from transfer_operator.storage import StoreConfig, parse_url
 
 _TERMINAL_RESULT = {
     Phase.SUCCEEDED: "succeeded",
@@ -166,7 +172,11 @@ class Runner:
         metrics.IN_FLIGHT.inc()
         outcome: Event
         try:
-            result = await run_transfer(spec.source.url, spec.destination.url, options, progress)
+            result = await run_transfer(
+                spec.source.url, spec.destination.url, options, progress,
+                source_config=await self._store_config(ref, spec.source),
+                destination_config=await self._store_config(ref, spec.destination),
+            )  # fmt: skip
         except TransferError as exc:
             log.warning(
                 "attempt failed", reason=exc.reason, error=exc.message, retryable=exc.retryable
@@ -200,6 +210,16 @@ class Runner:
             "succeeded" if isinstance(outcome, Succeeded) else "failed"
         ).observe(duration)
         return outcome
+
+    async def _store_config(self, ref: Ref, endpoint: Endpoint) -> StoreConfig:
+        """Endpoint settings plus the referenced Secret's data, read fresh for each attempt
+        so a rotated Secret takes effect on the next retry."""
+        credentials = None
+        if endpoint.credentials_secret:
+            credentials = await self.client.get_secret_data(
+                ref.namespace, endpoint.credentials_secret
+            )
+        return StoreConfig(endpoint.endpoint, endpoint.region, credentials)
 
     async def _report(
         self, ref: Ref, progress: Progress, schemes: tuple[str, str], finished: asyncio.Event

@@ -22,9 +22,9 @@ from transfer_operator.engine.options import Overwrite, TransferOptions
 from transfer_operator.engine.progress import Progress
 from transfer_operator.engine.ratelimit import RateLimiter
 from transfer_operator.errors import NotFound, TransferError
-from transfer_operator.storage import Location, Store, open_store, parse_url
+from transfer_operator.storage import Location, Store, StoreConfig, open_store, parse_url
 
-StoreFactory = Callable[[Location], Store]
+StoreFactory = Callable[[Location, StoreConfig], Store]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +46,15 @@ async def run_transfer(
     options: TransferOptions,
     progress: Progress | None = None,
     *,
+    source_config: StoreConfig | None = None,
+    destination_config: StoreConfig | None = None,
     store_factory: StoreFactory = open_store,
 ) -> TransferResult:
     """Copy everything `source_url` names to `destination_url`; raise TransferError on failure."""
     source, destination = parse_url(source_url), parse_url(destination_url)
     progress = progress if progress is not None else Progress()
-    source_store = store_factory(source)
-    destination_store = store_factory(destination)
+    source_store = store_factory(source, source_config or StoreConfig())
+    destination_store = store_factory(destination, destination_config or StoreConfig())
     try:
         items = await plan(source, destination, source_store, options)
         progress.objects_total = len(items)

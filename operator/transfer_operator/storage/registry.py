@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from transfer_operator.errors import InvalidRequest
 from transfer_operator.storage.base import Store
+from transfer_operator.storage.config import StoreConfig
 from transfer_operator.storage.file import FileStore
 from transfer_operator.storage.url import Location
 
 
-def open_store(location: Location) -> Store:
+def open_store(location: Location, config: StoreConfig) -> Store:
     """An adapter for `location`'s scheme; cloud schemes arrive with their adapters."""
     if location.scheme == "file":
         return FileStore()
