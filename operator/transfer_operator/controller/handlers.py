@@ -84,7 +84,7 @@ async def observe(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: A
         if patch := dead_letter_label(meta.get("labels", {}), status):
             await runner.client.patch_labels(ref_of(body), patch)
         for control in control_events(body.get("spec", {}), meta.get("annotations", {}), status):
-            status = await runner.apply(ref_of(body), control)
+            await runner.apply(ref_of(body), control)
 
 
 def _count_phase(memo: kopf.Memo, uid: str, phase: str | None) -> None:

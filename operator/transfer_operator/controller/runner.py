@@ -66,31 +66,38 @@ class Runner:
 
     # ---- transitions ----------------------------------------------------------------------
 
-    async def apply(self, ref: Ref, event: Event, policy: RetryPolicy | None = None) -> Status:
-        """Apply `event` to the request's current status; return the status that now holds."""
+    async def apply(
+        self,
+        ref: Ref,
+        event: Event,
+        policy: RetryPolicy | None = None,
+        obj: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Apply `event` to the request as last read (`obj`, else read now).
+
+        Written with that read's resourceVersion: on a conflict, re-read and let the machine
+        decide again. Returns the object as it now stands.
+        """
         while True:
-            obj = await self.client.get(ref)
+            obj = obj or await self.client.get(ref)
             current = Status.from_dict(obj.get("status"))
-            if policy is None:
-                policy = _policy_of(obj)
             result = transition(
-                current, event, policy=policy, generation=obj["metadata"]["generation"],
-                now=self.clock(),
+                current, event, policy=policy or _policy_of(obj),
+                generation=obj["metadata"]["generation"], now=self.clock(),
             )  # fmt: skip
             if result.status == current:
-                return current
+                return obj
             try:
                 # Shielded: once the new status is written, its Event and metrics must follow
                 # even if kopf cancels this daemon because of the very change just written.
-                await asyncio.shield(self._commit(ref, obj, current, result))
+                return await asyncio.shield(self._commit(ref, obj, current, result))
             except Conflict:
-                continue
-            return result.status
+                obj = None
 
     async def _commit(
         self, ref: Ref, obj: dict[str, Any], current: Status, result: Transition
-    ) -> None:
-        await self.client.patch_status(
+    ) -> dict[str, Any]:
+        patched = await self.client.patch_status(
             ref, result.status.to_dict(), obj["metadata"]["resourceVersion"]
         )
         if result.notice:
@@ -99,6 +106,7 @@ class Runner:
                 message=result.notice.message,
             )  # fmt: skip
         self._observe(ref, current, result.status)
+        return patched
 
     @staticmethod
     def _observe(ref: Ref, old: Status, new: Status) -> None:
@@ -125,28 +133,33 @@ class Runner:
         uploads, and a restarted operator picks the Running request up again). `live` is
         kopf's live view of the object, used only to notice a re-drive while waiting to retry.
         """
+        obj = await self.client.get(ref)
         while True:
-            obj = await self.client.get(ref)
             status = Status.from_dict(obj.get("status"))
             try:
                 spec = parse_spec(obj.get("spec") or {})
             except SpecInvalid as exc:
-                await self.apply(ref, Rejected(exc.message))
+                await self.apply(ref, Rejected(exc.message), obj=obj)
                 return
-            if status.phase is None:
-                await self.apply(ref, Accepted(), spec.retry)
+            if status.phase is None and self.slots.locked():
+                # Queued behind others: say so. With a free slot, go straight to Running
+                # and save a status write per request.
+                obj = await self.apply(ref, Accepted(), spec.retry, obj)
                 continue
-            if status.phase not in ACTIVE:
+            if status.phase is not None and status.phase not in ACTIVE:
                 return
             if status.phase is Phase.RETRYING and await self._wait_for_retry(status, live):
+                obj = await self.client.get(ref)
                 continue
             async with self.slots:
                 if status.phase is not Phase.RUNNING:
-                    status = await self.apply(ref, Started(), spec.retry)
+                    # A fresh read: waiting for a slot may have taken a while.
+                    obj = await self.apply(ref, Started(), spec.retry)
+                    status = Status.from_dict(obj.get("status"))
                     if status.phase is not Phase.RUNNING:
                         continue
                 outcome = await self._attempt(ref, spec, status)
-            status = await self.apply(ref, outcome, spec.retry)
+            obj = await self.apply(ref, outcome, spec.retry)
 
     async def _wait_for_retry(self, status: Status, live: Mapping[str, Any]) -> bool:
         """Sleep until `nextRetryTime`; True when woken early because the status moved on."""
