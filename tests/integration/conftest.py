@@ -46,12 +46,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     gc.collect()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "integration: needs the local object stores started by hack/objectstores"
-    )
-
-
 @pytest.fixture(scope="session")
 def object_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     given = os.environ.get("TRANSFER_OPERATOR_OBJECTSTORES_DIR")

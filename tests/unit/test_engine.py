@@ -13,7 +13,7 @@ import pytest
 
 from transfer_operator.engine import Overwrite, Progress, TransferOptions, run_transfer
 from transfer_operator.errors import ChecksumMismatch, NotFound, TransferError
-from transfer_operator.storage import Location, Store, StoreConfig
+from transfer_operator.storage import Location, Store
 from transfer_operator.storage.file import PARTIAL_SUFFIX, FileStore, FileUpload
 
 SMALL_PARTS = TransferOptions(part_size=64 * 1024)
@@ -151,7 +151,7 @@ class CorruptingUpload(FileUpload):
 
 
 class CorruptingStore(FileStore):
-    async def open_upload(self, key: str, writer_id: str) -> FileUpload:
+    async def open_upload(self, key: str, writer_id: str, sha256: str | None = None) -> FileUpload:
         return CorruptingUpload(Path("/" + key), writer_id)
 
 
@@ -162,7 +162,7 @@ async def test_checksum_mismatch_keeps_nothing_and_is_retryable(
     dst.write_bytes(b"previous version")
     stores: dict[str, Store] = {"src": FileStore(), "dst": CorruptingStore()}
 
-    def factory(location: Location, _: StoreConfig) -> Store:
+    def factory(location: Location, *_: object) -> Store:
         return stores["src" if location.key == str(payload).lstrip("/") else "dst"]
 
     with pytest.raises(ChecksumMismatch) as caught:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-DEFAULT_PART_SIZE = 8 * 1024 * 1024
+from transfer_operator.storage.config import DEFAULT_PART_SIZE
 
 
 class Overwrite(StrEnum):

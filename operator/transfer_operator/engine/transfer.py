@@ -24,7 +24,7 @@ from transfer_operator.engine.ratelimit import RateLimiter
 from transfer_operator.errors import NotFound, TransferError
 from transfer_operator.storage import Location, Store, StoreConfig, open_store, parse_url
 
-StoreFactory = Callable[[Location, StoreConfig], Store]
+StoreFactory = Callable[[Location, StoreConfig, int], Store]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,10 @@ async def run_transfer(
     """Copy everything `source_url` names to `destination_url`; raise TransferError on failure."""
     source, destination = parse_url(source_url), parse_url(destination_url)
     progress = progress if progress is not None else Progress()
-    source_store = store_factory(source, source_config or StoreConfig())
-    destination_store = store_factory(destination, destination_config or StoreConfig())
+    source_store = store_factory(source, source_config or StoreConfig(), options.part_size)
+    destination_store = store_factory(
+        destination, destination_config or StoreConfig(), options.part_size
+    )
     try:
         items = await plan(source, destination, source_store, options)
         progress.objects_total = len(items)
@@ -159,7 +161,12 @@ class _Copier:
         return (True, source_sha) if source_sha == destination_sha else (False, None)
 
     async def _stream(self, item: CopyItem) -> str:
-        upload = await self._destination.open_upload(item.destination_key, self._writer_id)
+        expected = None
+        if self._destination.needs_sha256_upfront:
+            expected = await self._source.known_sha256(item.source_key)
+        upload = await self._destination.open_upload(
+            item.destination_key, self._writer_id, expected
+        )
         digest = hashlib.sha256()
         sent = 0
         try:
@@ -171,9 +178,11 @@ class _Copier:
                 await upload.write(chunk)
                 sent += len(chunk)
                 self._progress.bytes_done += len(chunk)
-            if sent != item.size:
+            if sent != item.size or (expected and digest.hexdigest() != expected):
                 raise TransferError(
-                    f"source changed while copying: listed {item.size} bytes, read {sent}",
+                    f"source changed while copying: listed {item.size} bytes"
+                    f"{f' with sha256 {expected}' if expected else ''}, read {sent} bytes "
+                    f"with sha256 {digest.hexdigest()}",
                     reason="SourceChanged",
                 )
             await upload.commit(digest.hexdigest(), verify=self._options.verify)

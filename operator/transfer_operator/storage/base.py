@@ -41,6 +41,10 @@ class Upload(Protocol):
 class Store(Protocol):
     """One bucket, container or directory tree, addressed by keys with `/` separators."""
 
+    # True when metadata can only be attached as an upload starts (S3, Azure): the engine
+    # then asks the source for `known_sha256` first, so the destination records it.
+    needs_sha256_upfront: bool
+
     async def stat(self, key: str) -> ObjectInfo | None:
         """The object at `key`, or None when there is none."""
         ...
@@ -57,9 +61,14 @@ class Store(Protocol):
         """The object's sha256 (hex): recorded metadata when the store has it, else hashed."""
         ...
 
-    async def open_upload(self, key: str, writer_id: str) -> Upload:
-        """Start writing `key`. A crashed writer's leftovers under the same `writer_id` are
-        replaced, never orphaned; different writers never share temporary state."""
+    async def known_sha256(self, key: str) -> str | None:
+        """The sha256 if it is known without streaming the object over the network:
+        recorded metadata, or (local files) a local hash. None otherwise."""
+        ...
+
+    async def open_upload(self, key: str, writer_id: str, sha256: str | None = None) -> Upload:
+        """Start writing `key`, recording `sha256` as metadata when given. A crashed writer's
+        leftovers under the same `writer_id` are replaced, never orphaned."""
         ...
 
     async def delete(self, key: str) -> None: ...

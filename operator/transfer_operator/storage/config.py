@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:

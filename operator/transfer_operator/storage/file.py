@@ -106,6 +106,8 @@ class FileUpload:
 class FileStore:
     """Keys are absolute paths without their leading `/`."""
 
+    needs_sha256_upfront = False
+
     @staticmethod
     def _path(key: str) -> Path:
         return Path("/" + key)
@@ -164,7 +166,10 @@ class FileStore:
         except OSError as exc:
             raise _error(exc, path) from None
 
-    async def open_upload(self, key: str, writer_id: str) -> FileUpload:
+    async def known_sha256(self, key: str) -> str | None:
+        return await self.sha256(key)  # a local read costs no egress
+
+    async def open_upload(self, key: str, writer_id: str, sha256: str | None = None) -> FileUpload:
         path = self._path(key)
         try:
             await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
