@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-unit test-e2e lint fmt typecheck demo cluster-up cluster-down clean
+.PHONY: install test test-unit test-e2e lint fmt typecheck demo cluster-up cluster-down clean chart-crd
 
 install: $(STAMP)
 
@@ -27,6 +27,8 @@ test-e2e: install
 lint: install
 	$(BIN)/ruff check operator tests
 	$(BIN)/ruff format --check operator tests
+	$(BIN)/hadolint Dockerfile
+	"$$(hack/helm)" lint --strict charts/transfer-operator
 
 fmt: install
 	$(BIN)/ruff format operator tests
@@ -43,6 +45,10 @@ cluster-up:
 
 cluster-down:
 	hack/cluster down
+
+# The chart ships a byte-identical copy of the CRD (tests/unit/test_chart_crd.py checks it).
+chart-crd:
+	cp crds/transferrequests.transfer.dev.yaml charts/transfer-operator/crds/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,7 +30,7 @@ from obstore.exceptions import (  # noqa: E402
 )
 from obstore.store import AzureStore, GCSStore, HTTPStore, S3Store  # noqa: E402
 
-from tests.integration.conftest import objectstores_lib  # noqa: E402
+from tests.conftest import objectstores_lib  # noqa: E402
 
 # func_only: the first test also waits for the session fixture (a cold build takes minutes)
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300, func_only=True)]
