@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from transfer_operator import __version__
 from transfer_operator.engine import Overwrite, Progress, TransferOptions, run_transfer
 from transfer_operator.engine.progress import format_bytes
 from transfer_operator.errors import TransferError
+from transfer_operator.storage import StoreConfig
 
 
 @click.group()
@@ -80,6 +82,13 @@ def run(
             progress_interval=progress_interval,
         ),
     )
+    _release_native_clients()
+
+
+def _release_native_clients() -> None:
+    """obstore 0.12 can abort (SIGABRT) at interpreter exit while its Rust objects are still
+    alive; collecting them first makes a clean exit a clean exit (docs/object-stores.md)."""
+    gc.collect()
 
 
 def _parse_size(_: Any, __: Any, value: str | None) -> int | None:
@@ -130,11 +139,35 @@ def _parse_size(_: Any, __: Any, value: str | None) -> int | None:
     metavar="QUANTITY",
     help="Chunk size; memory is about part size x concurrency.",
 )
+@click.option(
+    "--source-endpoint",
+    metavar="URL",
+    help="Endpoint for SOURCE (S3-compatible "
+    "store, GCS emulator, or the origin an https:// URL is fetched from).",
+)
+@click.option("--destination-endpoint", metavar="URL", help="Endpoint for DESTINATION.")
+@click.option("--source-region", metavar="REGION", help="Region for an s3:// SOURCE.")
+@click.option("--destination-region", metavar="REGION", help="Region for an s3:// DESTINATION.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def copy(source: str, destination: str, quiet: bool, **options: Any) -> None:
     """Copy SOURCE to DESTINATION with the operator's engine, no Kubernetes needed.
 
-    URLs: file:///abs/path (a trailing / means a prefix, copied recursively).
+    \b
+    URLs (a trailing / means a prefix, copied recursively):
+      file:///abs/path  s3://bucket/key  gs://bucket/object  az://container/blob
+      https://host/path (source only)
+
+    \b
+    Credentials come from the environment, as each provider's own CLI reads them:
+      S3     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+             AWS_ENDPOINT_URL; else web identity (EKS IRSA), ECS or instance metadata.
+      GCS    GOOGLE_APPLICATION_CREDENTIALS, else Application Default Credentials;
+             STORAGE_EMULATOR_HOST points at an emulator (anonymous).
+      Azure  AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with
+             AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN; AZURE_STORAGE_ACCOUNT alone
+             uses workload or managed identity.
+    --source-endpoint / --destination-endpoint override the endpoint of one side.
+
     Exit status: 0 copied and verified, 1 the copy failed, 2 bad usage.
     """
     if options["delete_source"] and not options["verify"]:
@@ -149,15 +182,21 @@ def copy(source: str, destination: str, quiet: bool, **options: Any) -> None:
         concurrency=options["concurrency"],
         part_size=options["part_size"],
     )
+    configs = (
+        StoreConfig(options["source_endpoint"], options["source_region"]),
+        StoreConfig(options["destination_endpoint"], options["destination_region"]),
+    )
     progress = Progress()
     try:
-        result = asyncio.run(_copy(source, destination, transfer_options, progress, quiet))
+        result = asyncio.run(_copy(source, destination, transfer_options, progress, quiet, configs))
     except TransferError as exc:
         click.echo(f"\ntransfer-operator: {exc.reason}: {exc.message}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("\ntransfer-operator: interrupted; nothing partial was left behind", err=True)
         sys.exit(130)
+    finally:
+        _release_native_clients()
     copied = f"{progress.objects_copied} copied, {progress.objects_skipped} already present"
     click.echo(
         f"{copied}, {format_bytes(progress.bytes_total)} in {progress.objects_total} objects"
@@ -167,9 +206,19 @@ def copy(source: str, destination: str, quiet: bool, **options: Any) -> None:
 
 
 async def _copy(
-    source: str, destination: str, options: TransferOptions, progress: Progress, quiet: bool
+    source: str,
+    destination: str,
+    options: TransferOptions,
+    progress: Progress,
+    quiet: bool,
+    configs: tuple[StoreConfig, StoreConfig],
 ) -> Any:
-    task = asyncio.create_task(run_transfer(source, destination, options, progress))
+    task = asyncio.create_task(
+        run_transfer(
+            source, destination, options, progress,
+            source_config=configs[0], destination_config=configs[1],
+        )
+    )  # fmt: skip
     started = time.monotonic()
     interactive = sys.stderr.isatty()
     while not task.done():

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from transfer_operator.storage.url import Location
 
 SHA256_METADATA = "sha256"
 SERVICE_ACCOUNT_KEY = "service-account.json"
+EMULATOR_HOST = "STORAGE_EMULATOR_HOST"  # what Google's own clients honour
 _CHUNK_QUANTUM = 256 * 1024  # resumable upload chunks must be multiples of 256 KiB
 _PERMANENT = (gapi.BadRequest, gapi.Conflict, gapi.PreconditionFailed, ValueError)
 _DENIED = (gapi.Forbidden, gapi.Unauthorized, GoogleAuthError)
@@ -42,7 +44,10 @@ def _client(config: StoreConfig) -> tuple[storage.Client, tuple[str, ...]]:
     Secret (an emulator, as STORAGE_EMULATOR_HOST means to Google's own clients), anonymous;
     else Application Default Credentials (GKE Workload Identity, the metadata server,
     GOOGLE_APPLICATION_CREDENTIALS)."""
-    options = {"api_endpoint": config.endpoint} if config.endpoint else None
+    endpoint = config.endpoint
+    if not endpoint and config.credentials is None and (host := os.environ.get(EMULATOR_HOST)):
+        endpoint = host if "://" in host else f"http://{host}"
+    options = {"api_endpoint": endpoint} if endpoint else None
     secrets: tuple[str, ...] = ()
     credentials: Any
     project: str | None = None
@@ -65,7 +70,7 @@ def _client(config: StoreConfig) -> tuple[storage.Client, tuple[str, ...]]:
             ) from None
         project = info.get("project_id")
         secrets = (key, info.get("private_key", ""))
-    elif config.endpoint:
+    elif endpoint:
         credentials, project = AnonymousCredentials(), "anonymous"
     else:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -200,11 +201,13 @@ def _client_options(endpoint: str | None) -> ClientConfig:
 
 
 def s3_store(location: Location, config: StoreConfig, part_size: int) -> ObstoreStore:
-    """Keys in the Secret (or the environment, when there is no Secret): AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; endpoint and region from the spec, else
-    AWS_ENDPOINT_URL / AWS_REGION. A custom endpoint (MinIO, R2, Wasabi) is addressed
-    path-style, AWS itself virtual-hosted style."""
+    """Keys in the Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
+    endpoint and region from the spec, else AWS_ENDPOINT_URL / AWS_REGION. Without a Secret,
+    the AWS chain of the process: the same variables, EKS IRSA (AWS_ROLE_ARN +
+    AWS_WEB_IDENTITY_TOKEN_FILE), ECS or instance metadata. A custom endpoint (MinIO, R2,
+    Wasabi) is addressed path-style, AWS itself virtual-hosted style."""
     creds = dict(config.credentials or {})
+    ambient = os.environ if config.credentials is None else {}
     settings: S3Config = {"checksum_algorithm": "sha256"}
     if config.credentials is not None:
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -218,11 +221,14 @@ def s3_store(location: Location, config: StoreConfig, part_size: int) -> Obstore
         settings["secret_access_key"] = creds["AWS_SECRET_ACCESS_KEY"]
         if creds.get("AWS_SESSION_TOKEN"):
             settings["session_token"] = creds["AWS_SESSION_TOKEN"]
-    endpoint = config.endpoint or creds.get("AWS_ENDPOINT_URL")
+    endpoint = config.endpoint or creds.get("AWS_ENDPOINT_URL") or ambient.get("AWS_ENDPOINT_URL")
     if endpoint:
         settings["endpoint"] = endpoint
         settings["virtual_hosted_style_request"] = False
-    region = config.region or creds.get("AWS_REGION")
+    region = (
+        config.region or creds.get("AWS_REGION")
+        or ambient.get("AWS_REGION") or ambient.get("AWS_DEFAULT_REGION")
+    )  # fmt: skip
     if region:
         settings["region"] = region
     store = S3Store(
@@ -237,16 +243,27 @@ def s3_store(location: Location, config: StoreConfig, part_size: int) -> Obstore
     )  # fmt: skip
 
 
+_AZURE_KEYS = (
+    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+)  # fmt: skip
+
+
 def _connection_string(text: str) -> dict[str, str]:
     parts = (item.split("=", 1) for item in text.split(";") if "=" in item)
     return {name.strip(): value.strip() for name, value in parts}
 
 
 def azure_store(location: Location, config: StoreConfig, part_size: int) -> ObstoreStore:
-    """Keys: AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY
-    or AZURE_STORAGE_SAS_TOKEN. Without a Secret: the environment, including Azure
-    Workload Identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE)."""
-    creds = dict(config.credentials or {})
+    """Keys (in the Secret, else the process environment, as the az CLI reads them):
+    AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or
+    AZURE_STORAGE_SAS_TOKEN. AZURE_STORAGE_ACCOUNT alone means: that account, with the
+    process's Azure identity (Workload Identity: AZURE_CLIENT_ID, AZURE_TENANT_ID,
+    AZURE_FEDERATED_TOKEN_FILE; or a managed identity)."""
+    if config.credentials is None:
+        creds = {key: os.environ[key] for key in _AZURE_KEYS if os.environ.get(key)}
+    else:
+        creds = dict(config.credentials)
     settings: AzureConfig = {}
     endpoint = config.endpoint
     if conn := creds.get("AZURE_STORAGE_CONNECTION_STRING"):
@@ -255,19 +272,12 @@ def azure_store(location: Location, config: StoreConfig, part_size: int) -> Obst
         creds.setdefault("AZURE_STORAGE_KEY", fields.get("AccountKey", ""))
         creds.setdefault("AZURE_STORAGE_SAS_TOKEN", fields.get("SharedAccessSignature", ""))
         endpoint = endpoint or fields.get("BlobEndpoint")
-    if config.credentials is not None:
-        if not creds.get("AZURE_STORAGE_ACCOUNT"):
-            raise InvalidRequest(
-                "the credentials Secret names no storage account (AZURE_STORAGE_ACCOUNT, "
-                "or AccountName in AZURE_STORAGE_CONNECTION_STRING)",
-                reason="CredentialsInvalid",
-            )
-        if not (creds.get("AZURE_STORAGE_KEY") or creds.get("AZURE_STORAGE_SAS_TOKEN")):
-            raise InvalidRequest(
-                "the credentials Secret has neither AZURE_STORAGE_KEY nor "
-                "AZURE_STORAGE_SAS_TOKEN (nor a connection string with either)",
-                reason="CredentialsInvalid",
-            )
+    if not creds.get("AZURE_STORAGE_ACCOUNT"):
+        raise InvalidRequest(
+            "no Azure storage account: set AZURE_STORAGE_ACCOUNT (or a connection string) in "
+            "the credentials Secret, or in the operator's environment for workload identity",
+            reason="CredentialsInvalid",
+        )
     if account := creds.get("AZURE_STORAGE_ACCOUNT"):
         settings["account_name"] = account
     if key := creds.get("AZURE_STORAGE_KEY"):
