@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(slots=True)
@@ -18,6 +18,7 @@ class Progress:
     objects_total: int = 0
     objects_copied: int = 0
     objects_skipped: int = 0
+    objects_server_side: int = 0  # of objects_copied: copied inside the provider, not streamed
 
     @property
     def percent(self) -> int:
@@ -28,14 +29,7 @@ class Progress:
         return 0
 
     def snapshot(self) -> Progress:
-        return Progress(
-            self.bytes_done,
-            self.bytes_total,
-            self.objects_done,
-            self.objects_total,
-            self.objects_copied,
-            self.objects_skipped,
-        )
+        return replace(self)
 
 
 def format_bytes(count: float) -> str:

@@ -20,3 +20,10 @@ class StoreConfig:
     endpoint: str | None = None
     region: str | None = None
     credentials: Mapping[str, str] | None = field(default=None, repr=False)
+
+
+def account_of(scheme: str, config: StoreConfig) -> tuple[object, ...]:
+    """What makes two stores the same account: same provider, endpoint and credentials.
+    Only stores with equal accounts may copy between each other server-side."""
+    credentials = tuple(sorted(config.credentials.items())) if config.credentials else None
+    return (scheme, config.endpoint, config.region, credentials)

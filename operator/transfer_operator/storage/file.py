@@ -177,6 +177,9 @@ class FileStore:
         except OSError as exc:
             raise _error(exc, path) from None
 
+    async def copy_to(self, key: str, destination: object, destination_key: str) -> bool:
+        return False  # a local copy is a stream anyway; the engine's is verified and atomic
+
     async def delete(self, key: str) -> None:
         path = self._path(key)
         try:

@@ -27,7 +27,7 @@ from google.oauth2 import service_account
 
 from transfer_operator.errors import ChecksumMismatch, InvalidRequest, TransferError
 from transfer_operator.storage.base import ObjectInfo
-from transfer_operator.storage.config import StoreConfig
+from transfer_operator.storage.config import StoreConfig, account_of
 from transfer_operator.storage.errors import classify
 from transfer_operator.storage.url import Location
 
@@ -92,6 +92,7 @@ class GCSStore:
 
     def __init__(self, location: Location, config: StoreConfig, part_size: int) -> None:
         self._client, self._secrets = _client(config)
+        self._account = account_of("gs", config)
         self._bucket = self._client.bucket(location.container)
         self._base_url = f"gs://{location.container}/"
         self._part_size = max(_CHUNK_QUANTUM, part_size // _CHUNK_QUANTUM * _CHUNK_QUANTUM)
@@ -147,6 +148,14 @@ class GCSStore:
         writer = await self._call(key, blob.open, "wb", chunk_size=self._part_size,
                                   ignore_flush=True)  # fmt: skip
         return GCSUpload(self, blob, writer)
+
+    async def copy_to(self, key: str, destination: object, destination_key: str) -> bool:
+        """Server-side (GCS rewrite) within the same account, across buckets too."""
+        if not isinstance(destination, GCSStore) or destination._account != self._account:
+            return False
+        blob = self._bucket.blob(key)
+        await self._call(key, self._bucket.copy_blob, blob, destination._bucket, destination_key)
+        return True
 
     async def delete(self, key: str) -> None:
         with contextlib.suppress(gapi.NotFound):

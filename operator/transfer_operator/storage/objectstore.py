@@ -23,7 +23,7 @@ from obstore.store import AzureStore, HTTPStore, S3Store
 
 from transfer_operator.errors import ChecksumMismatch, InvalidRequest, TransferError
 from transfer_operator.storage.base import ObjectInfo
-from transfer_operator.storage.config import StoreConfig
+from transfer_operator.storage.config import StoreConfig, account_of
 from transfer_operator.storage.errors import classify
 from transfer_operator.storage.url import Location
 
@@ -58,11 +58,13 @@ class ObstoreStore:
         base_url: str,
         secrets: Iterable[str] = (),
         *,
+        account: tuple[object, ...] | None = None,
         part_size: int,
         needs_sha256_upfront: bool = True,
         server_verifies: bool = False,
     ) -> None:
         self._store = store
+        self._account = account
         self._base_url = base_url.rstrip("/") + "/"
         self._secrets = tuple(secrets)
         self._part_size = part_size
@@ -123,6 +125,22 @@ class ObstoreStore:
         # writer id needs no temporary name here; an abandoned multipart upload stays
         # invisible (a bucket lifecycle rule should expire those, as for any S3 client).
         return ObstoreUpload(self, key, sha256)
+
+    async def copy_to(self, key: str, destination: object, destination_key: str) -> bool:
+        """Server-side within one bucket or container (obstore binds a store to one; a
+        copy across buckets is streamed). Object metadata, our sha256 included, is kept."""
+        same_place = (
+            isinstance(destination, ObstoreStore)
+            and self._account is not None
+            and (self._account, self._base_url) == (destination._account, destination._base_url)
+        )
+        if not same_place:
+            return False
+        try:
+            await obstore.copy_async(self._store, key, destination_key)
+        except Exception as exc:
+            raise self._error(exc, key) from None
+        return True
 
     async def delete(self, key: str) -> None:
         try:
@@ -238,7 +256,7 @@ def s3_store(location: Location, config: StoreConfig, part_size: int) -> Obstore
     # With checksum_algorithm=sha256 the server checks every part against the sha256 the
     # client computed from the bytes it sent, and rejects a mismatch.
     return ObstoreStore(
-        store, f"s3://{location.container}", creds.values(),
+        store, f"s3://{location.container}", creds.values(), account=account_of("s3", config),
         part_size=max(part_size, S3_MIN_PART_SIZE), server_verifies=True,
     )  # fmt: skip
 
@@ -290,7 +308,13 @@ def azure_store(location: Location, config: StoreConfig, part_size: int) -> Obst
         location.container, config=settings, client_options=_client_options(endpoint),
         retry_config=_RETRY,
     )  # fmt: skip
-    return ObstoreStore(store, f"az://{location.container}", creds.values(), part_size=part_size)
+    return ObstoreStore(
+        store,
+        f"az://{location.container}",
+        creds.values(),
+        account=account_of("az", config),
+        part_size=part_size,
+    )
 
 
 def http_store(location: Location, config: StoreConfig, part_size: int) -> ObstoreStore:
