@@ -30,7 +30,7 @@ def test_full_spec() -> None:
                        "endpoint": "http://minio:9000", "region": "eu-west-1"},
             "destination": {"url": "gs://archive/2026/"},
             "include": ["*.gz"], "exclude": ["*.tmp"], "overwrite": "Always",
-            "deleteSource": True, "bandwidthLimit": "50Mi", "concurrency": 8,
+            "deleteSource": True, "bandwidthLimit": "50Mi", "concurrency": 8, "partSize": "16Mi",
             "retry": {"maxAttempts": 2, "initialDelaySeconds": 1, "maxDelaySeconds": 9},
         }
     )  # fmt: skip
@@ -38,6 +38,7 @@ def test_full_spec() -> None:
     assert spec.source.endpoint == "http://minio:9000"
     assert spec.options.include == ("*.gz",)
     assert spec.options.bandwidth_limit == 50 * 2**20
+    assert spec.options.part_size == 16 * 2**20
     assert spec.options.overwrite is Overwrite.ALWAYS
     assert spec.retry.max_attempts == 2
 
@@ -56,7 +57,8 @@ def test_full_spec() -> None:
         ({"retry": {"maxAttempts": 0}}, "spec.retry.maxAttempts must be an integer from 1 to 100"),
         ({"overwrite": "Sometimes"}, "spec.overwrite must be one of"),
         ({"bandwidthLimit": "fast"}, "spec.bandwidthLimit: 'fast' is not a quantity"),
-        ({"bandwidthLimit": 0}, "must be positive"),
+        ({"bandwidthLimit": 0}, "spec.bandwidthLimit must be positive"),
+        ({"partSize": "64Ki"}, "spec.partSize must be from 262144 to 5368709120 bytes"),
         ({"deleteSource": True, "verify": False}, "deleteSource needs spec.verify"),
         ({"concurrency": 1000}, "spec.concurrency must be an integer from 1 to 64"),
         ({"include": "*.gz"}, "spec.include must be a list"),

@@ -31,6 +31,7 @@ def test_http_status(text: str, status: int | None) -> None:
         ("status code: 429 Too Many Requests", Exception, True, "Throttled"),
         ("status code: 503 Service Unavailable", Exception, True, "ServerError"),
         ("error sending request: connection refused", Exception, True, "ConnectionError"),
+        ("400 Bad Request: <Code>BadDigest</Code>", Exception, True, "ChecksumMismatch"),
     ],
 )
 def test_classification_by_status(

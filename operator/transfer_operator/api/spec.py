@@ -15,6 +15,10 @@ from transfer_operator.api.quantity import parse_quantity
 from transfer_operator.engine import Overwrite, TransferOptions
 from transfer_operator.errors import InvalidRequest, TransferError
 from transfer_operator.storage import parse_url
+from transfer_operator.storage.config import DEFAULT_PART_SIZE
+
+MIN_PART_SIZE = 256 * 1024
+MAX_PART_SIZE = 5 * 1024**3
 
 
 class SpecInvalid(InvalidRequest):
@@ -66,6 +70,22 @@ def _globs(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _quantity(
+    spec: Mapping[str, Any], key: str, default: int | None, low: int, high: int | None
+) -> int | None:
+    value = spec.get(key)
+    if value is None:
+        return default
+    try:
+        amount = parse_quantity(value)
+    except ValueError as exc:
+        raise SpecInvalid(f"spec.{key}: {exc}") from None
+    if amount < low or (high is not None and amount > high):
+        bounds = f"from {low} to {high} bytes" if high else "positive"
+        raise SpecInvalid(f"spec.{key} must be {bounds}, got {value!r}")
+    return amount
+
+
 def _endpoint(data: Any, path: str) -> Endpoint:
     if not isinstance(data, Mapping) or not isinstance(data.get("url"), str):
         raise SpecInvalid(f"{path}.url is required")
@@ -108,13 +128,8 @@ def parse_spec(spec: Mapping[str, Any]) -> TransferSpec:
             f"spec.overwrite must be one of Never, IfDifferent, Always, got {overwrite!r}"
         )
 
-    bandwidth = spec.get("bandwidthLimit")
-    try:
-        bandwidth_limit = parse_quantity(bandwidth) if bandwidth is not None else None
-    except ValueError as exc:
-        raise SpecInvalid(f"spec.bandwidthLimit: {exc}") from None
-    if bandwidth_limit is not None and bandwidth_limit <= 0:
-        raise SpecInvalid("spec.bandwidthLimit must be positive")
+    bandwidth_limit = _quantity(spec, "bandwidthLimit", None, 1, None)
+    part_size = _quantity(spec, "partSize", DEFAULT_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE)
 
     verify = _bool(spec, "verify", True)
     delete_source = _bool(spec, "deleteSource", False)
@@ -129,5 +144,6 @@ def parse_spec(spec: Mapping[str, Any]) -> TransferSpec:
         delete_source=delete_source,
         bandwidth_limit=bandwidth_limit,
         concurrency=_int(spec, "concurrency", 4, 1, 64, "spec"),
+        part_size=part_size or DEFAULT_PART_SIZE,
     )
     return TransferSpec(source, destination, options, retry, _bool(spec, "suspend", False))

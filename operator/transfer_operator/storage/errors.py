@@ -12,12 +12,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from transfer_operator.errors import AccessDenied, InvalidRequest, NotFound, TransferError
+from transfer_operator.errors import (
+    AccessDenied,
+    ChecksumMismatch,
+    InvalidRequest,
+    NotFound,
+    TransferError,
+)
 
 _QUERY = re.compile(r"(https?://[^\s?\"'<>]+)\?[^\s\"'<>]*")
 # "403 Forbidden", "status: 404", "status code: 503": how libraries mention the HTTP status.
 _STATUS = re.compile(r"\b([1-5]\d\d) [A-Z][a-z]+|status(?: code)?[:=]? ?([1-5]\d\d)\b", re.I)
 _MAX_MESSAGE = 400
+# S3's and Azure's words for "the body does not match the checksum that came with it".
+_CORRUPTED = re.compile(r"BadDigest|InvalidDigest|XAmzContent\w*Mismatch|Md5Mismatch")
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
@@ -61,6 +69,9 @@ def classify(
     message = scrub(f"{where}: {exc}", secrets)
     if isinstance(exc, FileNotFoundError):
         return NotFound(message)
+    if _CORRUPTED.search(str(exc)):
+        # The server found the bytes it received differ from the checksum sent with them.
+        return ChecksumMismatch(message)
     if isinstance(exc, denied):
         return AccessDenied(message)
     if isinstance(exc, permanent):
