@@ -122,12 +122,28 @@ def test_operator_as_the_service_account_completes_a_transfer(
     operator = OperatorProcess(env, release.operator_args, tmp_path / "operator.log")
     operator.start()
     try:
+        # The operator reads a referenced Secret at each attempt (secrets get).
+        kubectl.apply(
+            kubectl.run(
+                "create",
+                "secret",
+                "generic",
+                "creds",
+                "-n",
+                release.watched,
+                "--from-literal=AWS_ACCESS_KEY_ID=unused",
+                "--dry-run=client",
+                "-o",
+                "yaml",
+            ).stdout
+        )
         kubectl.apply({
             "apiVersion": "transfer.dev/v1alpha1",
             "kind": "TransferRequest",
             "metadata": {"name": "copy", "namespace": release.watched},
             "spec": {
-                "source": {"url": f"file://{tmp_path}/src/data.bin"},
+                "source": {"url": f"file://{tmp_path}/src/data.bin",
+                           "credentialsSecretRef": {"name": "creds"}},
                 "destination": {"url": f"file://{destination}"},
             },
         })  # fmt: skip
