@@ -7,6 +7,8 @@ checksums) is an optional capability added when a backend needs it, not a wider 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -79,3 +81,11 @@ class Store(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+async def sha256_of(chunks: AsyncIterator[bytes]) -> str:
+    """Hash a stream; hashlib releases the GIL on large buffers, so it runs in a thread."""
+    digest = hashlib.sha256()
+    async for chunk in chunks:
+        await asyncio.to_thread(digest.update, chunk)
+    return digest.hexdigest()

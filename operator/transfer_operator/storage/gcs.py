@@ -26,7 +26,7 @@ from google.cloud import storage
 from google.oauth2 import service_account
 
 from transfer_operator.errors import ChecksumMismatch, InvalidRequest, TransferError
-from transfer_operator.storage.base import ObjectInfo
+from transfer_operator.storage.base import ObjectInfo, sha256_of
 from transfer_operator.storage.config import StoreConfig, account_of
 from transfer_operator.storage.errors import classify
 from transfer_operator.storage.url import Location
@@ -136,12 +136,7 @@ class GCSStore:
         return value if isinstance(value, str) else None
 
     async def sha256(self, key: str) -> str:
-        if recorded := await self.known_sha256(key):
-            return recorded
-        digest = hashlib.sha256()
-        async for chunk in self.read(key, self._part_size):
-            await asyncio.to_thread(digest.update, chunk)
-        return digest.hexdigest()
+        return await self.known_sha256(key) or await sha256_of(self.read(key, self._part_size))
 
     async def open_upload(self, key: str, writer_id: str, sha256: str | None = None) -> GCSUpload:
         blob = self._bucket.blob(key)

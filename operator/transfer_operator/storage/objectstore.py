@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
@@ -22,7 +21,7 @@ from obstore import exceptions as obstore_errors
 from obstore.store import AzureStore, HTTPStore, S3Store
 
 from transfer_operator.errors import ChecksumMismatch, InvalidRequest, TransferError
-from transfer_operator.storage.base import ObjectInfo
+from transfer_operator.storage.base import ObjectInfo, sha256_of
 from transfer_operator.storage.config import StoreConfig, account_of
 from transfer_operator.storage.errors import classify
 from transfer_operator.storage.url import Location
@@ -111,12 +110,7 @@ class ObstoreStore:
         return value if isinstance(value, str) else None
 
     async def sha256(self, key: str) -> str:
-        if recorded := await self.known_sha256(key):
-            return recorded
-        digest = hashlib.sha256()
-        async for chunk in self.read(key, self._part_size):
-            await asyncio.to_thread(digest.update, chunk)
-        return digest.hexdigest()
+        return await self.known_sha256(key) or await sha256_of(self.read(key, self._part_size))
 
     async def open_upload(
         self, key: str, writer_id: str, sha256: str | None = None
@@ -194,13 +188,11 @@ class ObstoreUpload:
         await self._send(None)
         await self._result()
         if verify and not self._owner._server_verifies:
-            actual = hashlib.sha256()
-            async for chunk in self._owner.read(self._key, self._owner._part_size):
-                await asyncio.to_thread(actual.update, chunk)
-            if actual.hexdigest() != sha256:
+            stored = await sha256_of(self._owner.read(self._key, self._owner._part_size))
+            if stored != sha256:
                 await self._owner.delete(self._key)
                 raise ChecksumMismatch(
-                    f"{self._owner._base_url}{self._key}: stored sha256 {actual.hexdigest()}, "
+                    f"{self._owner._base_url}{self._key}: stored sha256 {stored}, "
                     f"expected {sha256}; deleted"
                 )
 
