@@ -15,7 +15,6 @@ and cloud metadata services are fenced off (see `_hermetic_cloud_environment`).
 from __future__ import annotations
 
 import gc
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,20 +22,9 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import load_hack_module
 
-
-def _load_lib() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "objectstores_lib", REPO / "hack" / "objectstores_lib.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-objectstores_lib = _load_lib()
+objectstores_lib = load_hack_module("objectstores_lib")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -14,17 +14,11 @@ cache and data directories are per session temporary directories.
 from __future__ import annotations
 
 import base64
-import contextlib
-import importlib.util
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO, Kubectl, Tool, local_cluster
+
 CHART = REPO / "charts" / "transfer-operator"
 CLUSTER_DIR = REPO / ".cluster-deploy"
 
@@ -54,75 +49,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def _load_local_cluster() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "local_cluster", REPO / "hack" / "local_cluster.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@contextlib.contextmanager
-def _cluster_dir() -> Iterator[None]:
-    """hack/cluster reads TRANSFER_OPERATOR_CLUSTER_DIR from the environment it inherits."""
-    old = os.environ.get("TRANSFER_OPERATOR_CLUSTER_DIR")
-    os.environ["TRANSFER_OPERATOR_CLUSTER_DIR"] = str(CLUSTER_DIR)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("TRANSFER_OPERATOR_CLUSTER_DIR", None)
-        else:
-            os.environ["TRANSFER_OPERATOR_CLUSTER_DIR"] = old
-
-
 # --------------------------------------------------------------------------- tools
-class Tool:
-    """A command-line tool run with a fixed environment; failures show stderr."""
-
-    def __init__(self, argv0: str, env: dict[str, str]) -> None:
-        self.argv0 = argv0
-        self.env = env
-
-    def run(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [self.argv0, *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"{Path(self.argv0).name} {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stderr.strip()}\n{result.stdout.strip()[-2000:]}"
-            )
-        return result
-
-
-class Kubectl(Tool):
-    def apply(self, manifest: dict[str, Any] | str, *args: str) -> str:
-        text = manifest if isinstance(manifest, str) else json.dumps(manifest)
-        return self.run("apply", *args, "-f", "-", input=text).stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "-o", "json").stdout)
-
-    def can_i(self, user: str, verb: str, resource: str, namespace: str | None = None) -> bool:
-        """`kubectl auth can-i` as `user`; namespace "*" = in all namespaces at once."""
-        where = ["--all-namespaces"] if namespace == "*" else ["-n", namespace] if namespace else []
-        result = self.run("auth", "can-i", verb, resource, f"--as={user}", *where, check=False)
-        answer = result.stdout.strip()
-        if answer not in ("yes", "no"):
-            raise AssertionError(f"kubectl auth can-i {verb} {resource}: {result.stderr}")
-        return answer == "yes"
-
-
 class Helm(Tool):
     def template(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("template", "r", str(CHART), *args, check=check)
@@ -160,26 +87,18 @@ def helm_offline(helm_bin: str, helm_home: dict[str, str]) -> Helm:
 
 @pytest.fixture(scope="package")
 def kube_env() -> Iterator[dict[str, str]]:
-    env = dict(os.environ)
-    for key in [k for k in env if k.startswith(("AWS_", "AZURE_", "GOOGLE_"))]:
-        del env[key]
+    # os.environ is already hermetic (tests/conftest.py): no cloud credentials of the
+    # machine's, metadata services fenced off.
     if kubeconfig := os.environ.get("TRANSFER_OPERATOR_DEPLOY_KUBECONFIG"):
-        env["KUBECONFIG"] = kubeconfig
-        yield env
+        yield {**os.environ, "KUBECONFIG": kubeconfig}
         return
-    cluster = _load_local_cluster()
-    with _cluster_dir():
-        env.update(cluster.up())
-    try:
+    with local_cluster(CLUSTER_DIR) as env:
         yield env
-    finally:
-        with _cluster_dir():
-            cluster.down()
 
 
 @pytest.fixture(scope="package")
 def kubectl(kube_env: dict[str, str]) -> Kubectl:
-    return Kubectl("kubectl", kube_env)
+    return Kubectl(kube_env)
 
 
 @pytest.fixture(scope="package")
@@ -209,53 +128,3 @@ def service_account_kubeconfig(kubectl: Kubectl, namespace: str, sa: str, path: 
     path.write_text(json.dumps(config))
     path.chmod(0o600)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OperatorProcess:
-    """`transfer-operator run` with the arguments the chart's Deployment passes."""
-
-    def __init__(self, env: dict[str, str], args: list[str], log_path: Path) -> None:
-        self.env = env
-        self.args = args
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        health_port = _free_port()
-        argv = [sys.executable, "-m", "transfer_operator", "run", *self.args]
-        argv += ["--metrics-port", str(_free_port()), "--health-port", str(health_port)]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"operator exited early:\n{self.tail()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"operator never became healthy:\n{self.tail()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log().splitlines()[-lines:])

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import CHART, Helm, Kubectl, unique
+from tests.deploy.conftest import CHART, Helm, unique
+from tests.support import Kubectl
 
 
 def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -212,7 +213,7 @@ def test_rendered_chart_accepted_by_the_api_server(
     if mode == "namespaced":
         args += ["--set", f"watchNamespaces={{{watched}}}"]
     manifest = helm_offline.template(*args).stdout
-    out = kubectl.apply(manifest, "--dry-run=server")
+    out = kubectl.apply(manifest, "--dry-run=server").stdout
     kinds = {line.split("/")[0].split(".")[0] for line in out.splitlines()}
     expected = {"customresourcedefinition", "serviceaccount", "clusterrole", "clusterrolebinding",
                 "service", "deployment", "poddisruptionbudget"}  # fmt: skip

@@ -23,14 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.conftest import (
-    CHART,
-    Helm,
-    Kubectl,
-    OperatorProcess,
-    service_account_kubeconfig,
-    unique,
-)
+from tests.deploy.conftest import CHART, Helm, service_account_kubeconfig, unique
+from tests.support import Kubectl, OperatorProcess
 
 RBAC_KINDS = "clusterroles,clusterrolebindings,roles,rolebindings"
 
@@ -112,14 +106,14 @@ def test_operator_as_the_service_account_completes_a_transfer(
         kubectl, release.namespace, release.service_account, tmp_path / "sa.kubeconfig"
     )
     env = {**kubectl.env, "KUBECONFIG": str(kubeconfig)}
-    who = Kubectl("kubectl", env).json("auth", "whoami")
+    who = Kubectl(env).json("auth", "whoami")
     assert who["status"]["userInfo"]["username"] == release.user
 
     data = os.urandom(256 * 1024 + 7)
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "data.bin").write_bytes(data)
     destination = tmp_path / "dst" / "data.bin"
-    operator = OperatorProcess(env, release.operator_args, tmp_path / "operator.log")
+    operator = OperatorProcess(env, tmp_path / "operator.log", release.operator_args)
     operator.start()
     try:
         # The operator reads a referenced Secret at each attempt (secrets get).

@@ -7,15 +7,10 @@ The operator always runs here, as `transfer-operator run`, with its JSON log in 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,18 +18,11 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO, Kubectl, OperatorProcess, local_cluster
+
 CRD = REPO / "crds" / "transferrequests.transfer.dev.yaml"
-
-
-def _load_local_cluster() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "local_cluster", REPO / "hack" / "local_cluster.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# status.progress every 0.5 s (default 5), so tests see it move within seconds.
+OPERATOR_ARGS = ["--progress-interval", "0.5", "--log-level", "INFO"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,50 +31,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-class Kubectl:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-
-    def run(
-        self, *args: str, input: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["kubectl", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-        return result
-
-    def apply(
-        self, manifest: dict[str, Any] | str, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        text = manifest if isinstance(manifest, str) else json.dumps(manifest)
-        return self.run("apply", "-f", "-", input=text, check=check)
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "-o", "json").stdout)
-
-
 @pytest.fixture(scope="session")
 def kube_env() -> Iterator[dict[str, str]]:
-    env = dict(os.environ)  # already hermetic: see tests/conftest.py
     if os.environ.get("KUBECONFIG"):
-        yield env
+        yield dict(os.environ)  # already hermetic: see tests/conftest.py
         return
     # A cluster of the suite's own, beside any `make demo` cluster (and its operator, which
     # would otherwise race the operator under test for the same requests).
-    os.environ["TRANSFER_OPERATOR_CLUSTER_DIR"] = str(REPO / ".cluster-e2e")
-    cluster = _load_local_cluster()
-    env.update(cluster.up())
-    try:
+    with local_cluster(REPO / ".cluster-e2e") as env:
         yield env
-    finally:
-        cluster.down()
 
 
 @pytest.fixture(scope="session")
@@ -99,84 +52,12 @@ def kubectl(kube_env: dict[str, str]) -> Kubectl:
     return k
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OperatorProcess:
-    """`transfer-operator run` as a child process; restartable, killable, log kept."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-        self.metrics_port = 0
-
-    def start(self) -> None:
-        self.metrics_port, health_port = _free_port(), _free_port()
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "transfer_operator",
-                "run",
-                "--metrics-port",
-                str(self.metrics_port),
-                "--health-port",
-                str(health_port),
-                "--progress-interval",
-                "0.5",
-                "--log-level",
-                "INFO",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"operator exited early:\n{self.tail()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"operator never became healthy:\n{self.tail()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no goodbye, as when a node dies."""
-        assert self.process
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics") as response:
-            return response.read().decode()
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
 @pytest.fixture(scope="session")
 def operator(
     kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
-    process = OperatorProcess(kubectl.env, log_path)
+    process = OperatorProcess(kubectl.env, log_path, OPERATOR_ARGS)
     process.start()
     yield process
     process.stop()

@@ -34,7 +34,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 from obstore.store import AzureStore, S3Store
 
-from tests.e2e.conftest import OperatorProcess, Requests, condition
+from tests.e2e.conftest import Requests, condition
+from tests.support import OperatorProcess
 
 MiB = 2**20
 CLIENT_EMAIL = "op@test.iam.gserviceaccount.com"

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import OperatorProcess, Requests, condition
+from tests.e2e.conftest import Requests, condition
+from tests.support import OperatorProcess
 
 PARTIAL = ".transfer-partial"
 
