@@ -200,9 +200,14 @@ class Runner:
             outcome = AttemptFailed("InternalError", type(exc).__name__, True, self.draw())
         else:
             elapsed = time.monotonic() - started
+            server_side = (
+                f" ({progress.objects_server_side} server-side)"
+                if progress.objects_server_side
+                else ""
+            )
             summary = (
-                f"copied {progress.objects_copied} of {progress.objects_total} objects "
-                f"({format_bytes(progress.bytes_total)}), "
+                f"copied {progress.objects_copied}{server_side} of {progress.objects_total} "
+                f"objects ({format_bytes(progress.bytes_total)}), "
                 f"{progress.objects_skipped} already present, in {elapsed:.1f}s"
             )
             outcome = Succeeded(
