@@ -23,6 +23,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage as gcs
+from obstore.store import AzureStore, S3Store
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -186,3 +190,37 @@ class OperatorProcess:
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
+
+
+# ---- the providers' own clients: tests read and seed data with these, never through the
+# operator's adapters, so a check does not depend on the code it checks.
+
+
+def s3_client(stores: Any, bucket: str) -> S3Store:
+    return S3Store(
+        bucket,
+        endpoint=stores.s3.endpoint,
+        access_key_id=stores.s3.access_key_id,
+        secret_access_key=stores.s3.secret_access_key,
+        region=stores.s3.region,
+        virtual_hosted_style_request=False,
+        client_options={"allow_http": True},
+    )
+
+
+def azure_client(stores: Any, container: str) -> AzureStore:
+    return AzureStore(
+        container,
+        account_name=stores.azure.account_name,
+        account_key=stores.azure.account_key,
+        endpoint=stores.azure.endpoint,
+        client_options={"allow_http": True},
+    )
+
+
+def gcs_client(stores: Any) -> gcs.Client:
+    return gcs.Client(
+        project="test",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": stores.gcs.endpoint},
+    )

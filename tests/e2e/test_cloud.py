@@ -30,12 +30,9 @@ import obstore
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage as gcs
-from obstore.store import AzureStore, S3Store
 
 from tests.e2e.conftest import Requests, condition
-from tests.support import OperatorProcess
+from tests.support import OperatorProcess, azure_client, gcs_client, s3_client
 
 MiB = 2**20
 CLIENT_EMAIL = "op@test.iam.gserviceaccount.com"
@@ -177,39 +174,6 @@ def azure_secret(requests: Requests, azure: Any) -> dict[str, str]:
         requests,
         "azure",
         f"--from-literal=AZURE_STORAGE_CONNECTION_STRING={azure.connection_string}",
-    )
-
-
-# ---- the providers' own clients ------------------------------------------------------------
-
-
-def s3_client(stores: Any, bucket: str) -> S3Store:
-    return S3Store(
-        bucket,
-        endpoint=stores.s3.endpoint,
-        access_key_id=stores.s3.access_key_id,
-        secret_access_key=stores.s3.secret_access_key,
-        region=stores.s3.region,
-        virtual_hosted_style_request=False,
-        client_options={"allow_http": True},
-    )
-
-
-def azure_client(stores: Any, container: str) -> AzureStore:
-    return AzureStore(
-        container,
-        account_name=stores.azure.account_name,
-        account_key=stores.azure.account_key,
-        endpoint=stores.azure.endpoint,
-        client_options={"allow_http": True},
-    )
-
-
-def gcs_client(stores: Any) -> gcs.Client:
-    return gcs.Client(
-        project="test",
-        credentials=AnonymousCredentials(),
-        client_options={"api_endpoint": stores.gcs.endpoint},
     )
 
 

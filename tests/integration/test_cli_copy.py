@@ -11,7 +11,8 @@ from typing import Any
 
 import obstore
 import pytest
-from obstore.store import AzureStore, S3Store
+
+from tests.support import azure_client, s3_client
 
 pytestmark = pytest.mark.integration
 
@@ -32,18 +33,7 @@ def test_s3_to_azure_to_gcs_with_environment_credentials(object_stores: Any) -> 
     container = object_stores.create_azure_container()
     gcs_bucket = object_stores.create_gcs_bucket()
     data = os.urandom(9 * 2**20)
-    obstore.put(
-        S3Store(
-            bucket,
-            endpoint=s3.endpoint,
-            access_key_id=s3.access_key_id,
-            secret_access_key=s3.secret_access_key,
-            region=s3.region,
-            client_options={"allow_http": True},
-        ),
-        "in.bin",
-        data,
-    )
+    obstore.put(s3_client(object_stores, bucket), "in.bin", data)
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": s3.access_key_id,
@@ -59,13 +49,7 @@ def test_s3_to_azure_to_gcs_with_environment_credentials(object_stores: Any) -> 
     assert f"sha256 {digest}" in first.stdout
     second = copy(env, f"az://{container}/mid.bin", f"gs://{gcs_bucket}/out.bin")
     assert second.returncode == 0, second.stderr
-    azure = AzureStore(
-        container,
-        account_name=az.account_name,
-        account_key=az.account_key,
-        endpoint=az.endpoint,
-        client_options={"allow_http": True},
-    )
+    azure = azure_client(object_stores, container)
     assert hashlib.sha256(bytes(obstore.get(azure, "mid.bin").bytes())).hexdigest() == digest
     assert f"sha256 {digest}" in second.stdout
 

@@ -14,10 +14,8 @@ from typing import Any
 
 import obstore
 import pytest
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage as gcs
-from obstore.store import AzureStore, S3Store
 
+from tests.support import azure_client, gcs_client, s3_client
 from transfer_operator.engine import Progress, TransferOptions, run_transfer
 from transfer_operator.storage import StoreConfig
 
@@ -38,6 +36,7 @@ class Side:
     put: Callable[[str, bytes], None]
     get: Callable[[str], bytes]
     list_keys: Callable[[], list[str]]
+    recorded_sha256: Callable[[str], str | None] = lambda _: None
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,11 @@ def _obstore_side(store: Any, url: str, config: StoreConfig) -> Side:
     def keys() -> list[str]:
         return sorted(m["path"] for batch in obstore.list(store) for m in batch)
 
-    return Side(url, config, put, get, keys)
+    def recorded(key: str) -> str | None:
+        value = obstore.get(store, key, options={"head": True}).attributes.get("sha256")
+        return value if isinstance(value, str) else None
+
+    return Side(url, config, put, get, keys, recorded)
 
 
 def make_side(scheme: str, stores: Any, tmp_path: Path, role: str) -> Side:
@@ -74,15 +77,7 @@ def make_side(scheme: str, stores: Any, tmp_path: Path, role: str) -> Side:
     if scheme == "s3":
         s3 = stores.s3
         bucket = stores.create_s3_bucket()
-        store = S3Store(
-            bucket,
-            endpoint=s3.endpoint,
-            access_key_id=s3.access_key_id,
-            secret_access_key=s3.secret_access_key,
-            region=s3.region,
-            virtual_hosted_style_request=False,
-            client_options={"allow_http": True},
-        )
+        store = s3_client(stores, bucket)
         config = StoreConfig(
             endpoint=s3.endpoint,
             region=s3.region,
@@ -95,22 +90,12 @@ def make_side(scheme: str, stores: Any, tmp_path: Path, role: str) -> Side:
     if scheme == "az":
         az = stores.azure
         container = stores.create_azure_container()
-        store = AzureStore(
-            container,
-            account_name=az.account_name,
-            account_key=az.account_key,
-            endpoint=az.endpoint,
-            client_options={"allow_http": True},
-        )
+        store = azure_client(stores, container)
         config = StoreConfig(credentials={"AZURE_STORAGE_CONNECTION_STRING": az.connection_string})
         return _obstore_side(store, f"az://{container}/", config)
     assert scheme == "gs"
     bucket_name = stores.create_gcs_bucket()
-    client = gcs.Client(
-        project="test",
-        credentials=AnonymousCredentials(),
-        client_options={"api_endpoint": stores.gcs.endpoint},
-    )
+    client = gcs_client(stores)
     bucket = client.bucket(bucket_name)
 
     def gput(key: str, data: bytes) -> None:
@@ -125,6 +110,7 @@ def make_side(scheme: str, stores: Any, tmp_path: Path, role: str) -> Side:
         gput,
         lambda k: bucket.blob(k).download_as_bytes(),
         gkeys,
+        lambda k: (bucket.get_blob(k).metadata or {}).get("sha256"),
     )
 
 
@@ -246,34 +232,7 @@ def test_destination_records_the_sha256(
     destination = make_side(destination_scheme, object_stores, tmp_path, "dst")
     source.put("a.bin", data)
     transfer(source, "a.bin", destination, "a.bin", TransferOptions(part_size=2**20))
-    bucket = destination.url.split("/")[2]
-    if destination_scheme == "gs":
-        client = gcs.Client(
-            project="test",
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": object_stores.gcs.endpoint},
-        )
-        recorded = client.bucket(bucket).get_blob("a.bin").metadata["sha256"]
-    else:
-        store = (
-            S3Store(
-                bucket,
-                endpoint=object_stores.s3.endpoint,
-                access_key_id=object_stores.s3.access_key_id,
-                secret_access_key=object_stores.s3.secret_access_key,
-                region=object_stores.s3.region,
-                client_options={"allow_http": True},
-            )
-            if destination_scheme == "s3"
-            else AzureStore(
-                bucket,
-                account_name=object_stores.azure.account_name,
-                account_key=object_stores.azure.account_key,
-                endpoint=object_stores.azure.endpoint,
-                client_options={"allow_http": True},
-            )
-        )
-        recorded = obstore.get(store, "a.bin", options={"head": True}).attributes["sha256"]
+    recorded = destination.recorded_sha256("a.bin")
     assert recorded == hashlib.sha256(data).hexdigest()
 
 
