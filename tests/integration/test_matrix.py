@@ -189,17 +189,7 @@ def test_prefix_of_small_objects_with_filters(
         if name.endswith(".gz") and not name.startswith("logs/3/"):
             expected[name] = hashlib.sha256(data).hexdigest()
     options = TransferOptions(include=("*.gz",), exclude=("logs/3/**",), concurrency=8)
-    progress = Progress()
-    asyncio.run(
-        run_transfer(
-            source.url + "batch/",
-            destination.url + "copy/",
-            options,
-            progress,
-            source_config=source.config,
-            destination_config=destination.config,
-        )
-    )
+    progress = transfer(source, "batch/", destination, "copy/", options)
     assert progress.objects_copied == len(expected) == 120
     got = {
         k.removeprefix("copy/"): hashlib.sha256(destination.get(k)).hexdigest()
@@ -208,17 +198,7 @@ def test_prefix_of_small_objects_with_filters(
     assert got == expected
 
     # Run again: everything is identical, so nothing is copied (IfDifferent).
-    again = Progress()
-    asyncio.run(
-        run_transfer(
-            source.url + "batch/",
-            destination.url + "copy/",
-            options,
-            again,
-            source_config=source.config,
-            destination_config=destination.config,
-        )
-    )
+    again = transfer(source, "batch/", destination, "copy/", options)
     assert (again.objects_copied, again.objects_skipped) == (0, 120)
 
 
